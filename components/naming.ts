@@ -1,0 +1,82 @@
+import { createHash } from "crypto";
+
+/**
+ * AWS-side names. Pulumi names (the first constructor argument) are an API of the stack; the
+ * physical names below are an API of the AWS account. Both must never change for a living
+ * resource, so every function here is pure and deterministic.
+ */
+
+/** Length limits AWS enforces on the names cutover sets explicitly. */
+export const LIMITS = {
+  /** Application load balancer and target group names. */
+  loadBalancer: 32,
+  targetGroup: 32,
+  /** IAM role names. */
+  iamRole: 64,
+  /** One DNS label. */
+  dnsLabel: 63,
+  /** A whole host name. */
+  hostName: 253,
+  /** ECR repository names. */
+  ecrRepository: 256,
+  /** CloudWatch alarm names. */
+  alarm: 255,
+} as const;
+
+/** The 7-character short form of a commit SHA, as git prints it. */
+export function shortSha(sha: string): string {
+  return sha.slice(0, 7).toLowerCase();
+}
+
+/** A few hex characters of SHA-256 of `text`: stable across runs and machines. */
+export function digest(text: string, length = 8): string {
+  return createHash("sha256").update(text).digest("hex").slice(0, length);
+}
+
+/**
+ * Joins `parts` with hyphens; when the result exceeds `maxLength`, keeps a readable prefix and
+ * ends it with a hash of the full name so two long names never collapse into one.
+ * The result only contains `[a-z0-9-]` and never starts or ends with a hyphen.
+ */
+export function physicalName(maxLength: number, ...parts: string[]): string {
+  const full = parts
+    .join("-")
+    .toLowerCase()
+    .replace(/[^a-z0-9-]+/g, "-")
+    .replace(/-+/g, "-")
+    .replace(/^-|-$/g, "");
+  if (full.length <= maxLength) return full;
+  const hash = digest(full, 8);
+  const head = full.slice(0, maxLength - hash.length - 1).replace(/-+$/, "");
+  return `${head}-${hash}`;
+}
+
+/** Host of one version of a service: `api-3f9c2ab.stage.example.com`. */
+export function versionHost(service: string, sha: string, domain: string): string {
+  return `${service}-${shortSha(sha)}.${domain}`;
+}
+
+/** The live host of a service: `api.stage.example.com`. */
+export function liveHost(service: string, domain: string): string {
+  return `${service}.${domain}`;
+}
+
+/** Target group name of one version, e.g. `prod-api-3f9c2ab` (≤ 32 characters). */
+export function targetGroupName(target: string, service: string, sha: string): string {
+  return physicalName(LIMITS.targetGroup, target, service, shortSha(sha));
+}
+
+/** IAM role name for a target, e.g. `cutover-prod-deploy` (≤ 64 characters). */
+export function roleName(project: string, target: string, ...role: string[]): string {
+  return physicalName(LIMITS.iamRole, project, target, ...role);
+}
+
+/** SSM parameter that holds the release state of one service. */
+export function releaseParameterName(project: string, target: string, service: string): string {
+  return `${releaseParameterPath(project, target)}${service}`;
+}
+
+/** SSM path under which every service's release state of a target lives (ends with `/`). */
+export function releaseParameterPath(project: string, target: string): string {
+  return `/${project}/${target}/releases/`;
+}

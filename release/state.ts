@@ -1,0 +1,176 @@
+import { z } from "zod";
+import { shortSha } from "../components/naming";
+
+/**
+ * The release state of one service: which versions (commit SHAs) are deployed, which of them take
+ * live traffic, and the listener-rule slot each version holds. The same shape lives in SSM (one
+ * parameter per service, written by the release command) and may be pinned in a stack file under
+ * `cutover:releases`.
+ *
+ * ```yaml
+ * versions: [3f9c2ab, 9d1e0f4]          # deployed SHAs, 7-40 hex, in the order they were staged
+ * live: { 3f9c2ab: 90, 9d1e0f4: 10 }    # or `live: 9d1e0f4`; absent = no release yet
+ * slots: { 3f9c2ab: 1, 9d1e0f4: 2 }     # optional; the release command always writes it
+ * ```
+ */
+
+/** Versions one service may have deployed at once (each holds a target group and a rule). */
+export const MAX_VERSIONS_PER_SERVICE = 10;
+/** Rule slots inside a service's priority block: block*100 + 1 … block*100 + 99. */
+export const MAX_SLOT = 99;
+
+const SHA = /^[0-9a-f]{7,40}$/;
+const shaSchema = z
+  .string()
+  .transform((s) => s.toLowerCase())
+  .refine((s) => SHA.test(s), {
+    error: (iss) =>
+      `is ${JSON.stringify(iss.input)}; a version is a commit SHA of 7-40 hex characters`,
+  });
+
+export const releaseStateSchema = z.strictObject({
+  versions: z.array(shaSchema).max(MAX_VERSIONS_PER_SERVICE, {
+    error: `lists more than ${MAX_VERSIONS_PER_SERVICE} versions; retire old ones first`,
+  }),
+  live: z
+    .union([z.string(), z.record(z.string(), z.number().int().min(0).max(100))], {
+      error: "must be one SHA or a map of SHA to weight (0-100), e.g. { 3f9c2ab: 90, 9d1e0f4: 10 }",
+    })
+    .optional(),
+  slots: z.record(z.string(), z.number().int().min(1).max(MAX_SLOT)).optional(),
+});
+
+export type RawReleaseState = z.input<typeof releaseStateSchema>;
+
+export interface Version {
+  /** The SHA as deployed (image tag), lower case. */
+  readonly sha: string;
+  /** First 7 characters, used in host names and resource names. */
+  readonly short: string;
+  /** Listener-rule slot inside the service's priority block; never changes while deployed. */
+  readonly slot: number;
+}
+
+export interface LiveTarget {
+  readonly sha: string;
+  readonly weight: number;
+}
+
+/** A validated release state. `live` is empty before the first release. */
+export interface ReleaseState {
+  readonly versions: readonly Version[];
+  readonly live: readonly LiveTarget[];
+}
+
+export const EMPTY_RELEASE: ReleaseState = { versions: [], live: [] };
+
+/**
+ * Checks a raw release state and resolves it: SHAs lower-cased, every version given a stable
+ * slot, live entries matched to deployed versions. Returns the problems as sentences that start
+ * with `where` (e.g. "`releases.api`"); an empty `errors` means `state` is usable.
+ */
+export function parseReleaseState(
+  raw: unknown,
+  where: string,
+): { state?: ReleaseState; errors: string[] } {
+  const parsed = releaseStateSchema.safeParse(raw);
+  if (!parsed.success) {
+    return {
+      errors: parsed.error.issues.map((issue) => {
+        const path = [where.replace(/`/g, ""), ...issue.path.map(String)].join(".");
+        if (issue.code === "unrecognized_keys") {
+          return `\`${path}\` has unknown key(s) ${issue.keys.join(", ")}; allowed: versions, live, slots`;
+        }
+        return `\`${path}\` ${issue.message}`;
+      }),
+    };
+  }
+  const errors: string[] = [];
+  const { versions, live, slots = {} } = parsed.data;
+
+  const seen = new Map<string, string>();
+  for (const sha of versions) {
+    const short = shortSha(sha);
+    const other = seen.get(short);
+    if (other !== undefined) {
+      errors.push(
+        `${where}.versions lists ${sha} and ${other}, which share the short SHA ${short} used in ` +
+          "host and resource names; deploy one of them",
+      );
+    }
+    seen.set(short, sha);
+  }
+
+  const find = (key: string) =>
+    versions.find((v) => v === key.toLowerCase() || shortSha(v) === key.toLowerCase());
+
+  // Slots: explicit ones are kept; the others take the lowest free slot in staging order.
+  const resolved: Version[] = [];
+  const taken = new Map<number, string>();
+  for (const [key, slot] of Object.entries(slots)) {
+    const sha = find(key);
+    if (sha === undefined) {
+      errors.push(`${where}.slots names ${key}, which is not in ${where}.versions; remove it`);
+      continue;
+    }
+    const holder = taken.get(slot);
+    if (holder !== undefined) {
+      errors.push(
+        `${where}.slots gives slot ${slot} to both ${holder} and ${sha}; each version needs its own`,
+      );
+    }
+    taken.set(slot, sha);
+  }
+  const slotOf = new Map<string, number>();
+  for (const [slot, sha] of taken) slotOf.set(sha, slot);
+  for (const sha of versions) {
+    let slot = slotOf.get(sha);
+    if (slot === undefined) {
+      slot = 1;
+      while (taken.has(slot)) slot++;
+      taken.set(slot, sha);
+    }
+    resolved.push({ sha, short: shortSha(sha), slot });
+  }
+
+  let liveTargets: LiveTarget[] = [];
+  if (typeof live === "string") {
+    const sha = find(live);
+    if (sha === undefined)
+      errors.push(`${where}.live is ${live}, which is not in ${where}.versions; stage it first`);
+    else liveTargets = [{ sha, weight: 100 }];
+  } else if (live !== undefined) {
+    const entries = Object.entries(live).filter(([, weight]) => weight > 0);
+    if (entries.length === 0 || entries.length > 2) {
+      errors.push(
+        `${where}.live names ${entries.length} version(s) with weight; give weight to one version, or two during a canary`,
+      );
+    }
+    const sum = Object.values(live).reduce((a, b) => a + b, 0);
+    if (sum !== 100) errors.push(`${where}.live weights sum to ${sum}; they must sum to 100`);
+    for (const [key, weight] of entries) {
+      const sha = find(key);
+      if (sha === undefined)
+        errors.push(
+          `${where}.live names ${key}, which is not in ${where}.versions; stage it first`,
+        );
+      else liveTargets.push({ sha, weight });
+    }
+    liveTargets = liveTargets.sort((a, b) => b.weight - a.weight || a.sha.localeCompare(b.sha));
+  }
+  return errors.length > 0
+    ? { errors }
+    : { state: { versions: resolved, live: liveTargets }, errors };
+}
+
+/** The inverse of `parseReleaseState`: the document the release command stores. */
+export function serializeReleaseState(state: ReleaseState): RawReleaseState {
+  const out: RawReleaseState = {
+    versions: state.versions.map((v) => v.sha),
+    slots: Object.fromEntries(state.versions.map((v) => [v.sha, v.slot])),
+  };
+  if (state.live.length === 1) out.live = state.live[0].sha;
+  else if (state.live.length > 1)
+    out.live = Object.fromEntries(state.live.map((l) => [l.sha, l.weight]));
+  return out;
+}
