@@ -127,6 +127,8 @@ export = async () => {
     );
   }
 
+  // GOVERNANCE: GitHub repository governance and CI identities are composed here.
+
   return {
     target: cfg.target,
     domain: cfg.domain,
