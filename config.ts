@@ -160,10 +160,7 @@ const serviceSchema = z.strictObject({
   healthCheckPath: z
     .string()
     .regex(/^\/[\x21-\x7e]{0,1023}$/, { error: "must be an absolute path such as /health" }),
-  cpu: z.number().refine((cpu) => cpu in FARGATE_SIZES, {
-    error: (iss) =>
-      `is ${String(iss.input)}; Fargate accepts ${Object.keys(FARGATE_SIZES).join(", ")} (cpu units)`,
-  }),
+  cpu: z.number().int(),
   memory: z.number().int(),
   desiredCount: z.number().int().min(0).max(100).optional(),
   ruleBlock: z
@@ -324,7 +321,11 @@ export function parseConfig(
       );
     }
     const memories = FARGATE_SIZES[s.cpu] ?? [];
-    if (!memories.includes(s.memory)) {
+    if (memories.length === 0) {
+      problems.push(
+        `\`${key}.cpu\` is ${s.cpu}; Fargate accepts ${Object.keys(FARGATE_SIZES).join(", ")} (cpu units)`,
+      );
+    } else if (!memories.includes(s.memory)) {
       problems.push(
         `\`${key}.memory\` is ${s.memory} with cpu ${s.cpu}; Fargate accepts ${describeSizes(memories)} MiB with that cpu`,
       );

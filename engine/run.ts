@@ -70,6 +70,8 @@ export interface RunOptions extends Partial<Omit<EngineOptions, "stack">> {
   readonly config?: StackConfig;
   /** Extra `ns:key` values (parsed form) laid over the stack file's. */
   readonly overrides?: Record<string, unknown>;
+  /** An engine to record into (to inspect it even when the program throws). */
+  readonly engine?: MockEngine;
   /** Program entry point; defaults to the project's index.ts. */
   readonly program?: string;
 }
@@ -94,7 +96,7 @@ export async function runStack(options: RunOptions): Promise<RunResult> {
   for (const [key, value] of Object.entries(options.overrides ?? {}))
     if (value === undefined) delete values[key];
 
-  const engine = new MockEngine({ ...options, project, stack: options.stack });
+  const engine = options.engine ?? new MockEngine({ ...options, project, stack: options.stack });
   pulumi.runtime.setAllConfig(values, secretKeys);
   await pulumi.runtime.setMocks(engine, project, options.stack, false);
   hookParents(engine);

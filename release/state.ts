@@ -104,7 +104,8 @@ export function parseReleaseState(
   const find = (key: string) =>
     versions.find((v) => v === key.toLowerCase() || shortSha(v) === key.toLowerCase());
 
-  // Slots: explicit ones are kept; the others take the lowest free slot in staging order.
+  // Slots: explicit ones are kept; the others take their preferred slot (a hash of the SHA), or
+  // the next free one. A version's slot then does not depend on which other versions exist.
   const resolved: Version[] = [];
   const taken = new Map<number, string>();
   for (const [key, slot] of Object.entries(slots)) {
@@ -126,8 +127,8 @@ export function parseReleaseState(
   for (const sha of versions) {
     let slot = slotOf.get(sha);
     if (slot === undefined) {
-      slot = 1;
-      while (taken.has(slot)) slot++;
+      slot = preferredSlot(sha);
+      while (taken.has(slot)) slot = (slot % MAX_SLOT) + 1;
       taken.set(slot, sha);
     }
     resolved.push({ sha, short: shortSha(sha), slot });
@@ -161,6 +162,11 @@ export function parseReleaseState(
   return errors.length > 0
     ? { errors }
     : { state: { versions: resolved, live: liveTargets }, errors };
+}
+
+/** The slot a version takes unless it is taken: derived from the short SHA alone. */
+export function preferredSlot(sha: string): number {
+  return (parseInt(shortSha(sha), 16) % MAX_SLOT) + 1;
 }
 
 /** The inverse of `parseReleaseState`: the document the release command stores. */
