@@ -202,7 +202,7 @@ export class Edge extends pulumi.ComponentResource {
           dropInvalidHeaderFields: true,
           enableDeletionProtection: args.deletionProtection ?? false,
           idleTimeout: 60,
-          accessLogs: { bucket: logs.bucket.bucket, enabled: true, prefix: "" },
+          accessLogs: { bucket: logs.bucket.bucket, enabled: true },
         },
         // The bucket policy must exist before ELB checks it can write there.
         { parent, dependsOn: [logs.policy] },
