@@ -107,6 +107,13 @@ export interface GithubConfig {
   readonly prodReviewers: { readonly teams: readonly string[]; readonly users: readonly string[] };
   /** `create` the account's GitHub OIDC provider, or use the `existing` one (one per account). */
   readonly oidcProvider: "create" | "existing";
+  /**
+   * The `repo:` part of the OIDC `sub` claim GitHub issues for this repository. Repositories
+   * created, renamed or transferred after 18 June 2026 (or opted in) carry immutable owner and
+   * repository ids there; the repository's OIDC settings show the exact prefix.
+   * @default - `repo:<owner>/<repository>`
+   */
+  readonly oidcSubjectPrefix: string;
 }
 
 export interface TargetConfig {
@@ -133,6 +140,11 @@ export interface TargetConfig {
   readonly github?: GithubConfig;
   /** Secret values for the target's GitHub environment, by secret name. */
   readonly secrets: Readonly<Record<string, pulumi.Output<string>>>;
+  /**
+   * `GITHUB_TOKEN` from the environment, as a secret. An explicit GitHub provider given no token
+   * reads the variable itself and can store it in the state unencrypted (pulumi-github#613).
+   */
+  readonly githubToken?: pulumi.Output<string>;
 }
 
 /** A refused configuration: every problem, each naming its key and the fix. */
@@ -150,6 +162,11 @@ const SECRET_NAME = /^[A-Z_][A-Z0-9_]*$/;
 const GITHUB_LOGIN = /^[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}$/;
 const GITHUB_REPO = /^[A-Za-z0-9._-]{1,100}$/;
 const CHECK_NAME = /^[A-Za-z0-9][A-Za-z0-9 _./:()-]{0,99}$/;
+const TEAM_SLUG = /^[a-z0-9][a-z0-9_-]{0,99}$/;
+/** No wildcard, no `:` past `repo:`: the prefix names exactly one repository. */
+const OIDC_SUBJECT_PREFIX = /^repo:[^\s*?:/]+\/[^\s*?:/]+$/;
+/** GitHub accepts at most 6 teams and 6 users as the required reviewers of an environment. */
+export const MAX_ENVIRONMENT_REVIEWERS = 6;
 /** Secret-looking names are refused in plain `environment`: they belong in a secret store. */
 const SECRET_LIKE = /(SECRET|PASSWORD|PASSWD|TOKEN|PRIVATE_KEY|API_KEY|CREDENTIAL)/i;
 
@@ -193,7 +210,10 @@ const githubSchema = z.strictObject({
     .regex(GITHUB_LOGIN, { error: "must be a GitHub user or organization login, e.g. acme" }),
   repository: z
     .string()
-    .regex(GITHUB_REPO, { error: "must be a repository name, e.g. shop (without the owner)" }),
+    .regex(GITHUB_REPO, { error: "must be a repository name, e.g. shop (without the owner)" })
+    .refine((r) => r !== "." && r !== "..", {
+      error: "must be a repository name, e.g. shop (without the owner)",
+    }),
   manageBranchProtection: z.boolean().optional(),
   requiredChecks: z
     .array(
@@ -203,18 +223,41 @@ const githubSchema = z.strictObject({
       }),
     )
     .min(1, { error: "must name at least one status check, e.g. [lint, test, plan]" })
+    .refine((checks) => new Set(checks).size === checks.length, {
+      error: "names a check twice; list each check once",
+    })
     .default(["lint", "test", "plan"]),
   prodReviewers: z
     .strictObject({
-      teams: z.array(z.string().min(1)).default([]),
+      teams: z
+        .array(
+          z.string().regex(TEAM_SLUG, {
+            error: (iss) =>
+              `has ${JSON.stringify(iss.input)}; use the team's slug as in github.com/orgs/<owner>/teams/<slug>, e.g. platform`,
+          }),
+        )
+        .max(MAX_ENVIRONMENT_REVIEWERS, {
+          error: `lists more than ${MAX_ENVIRONMENT_REVIEWERS} teams; GitHub accepts at most ${MAX_ENVIRONMENT_REVIEWERS} per environment`,
+        })
+        .default([]),
       users: z
         .array(z.string().regex(GITHUB_LOGIN, { error: "must be GitHub logins" }))
+        .max(MAX_ENVIRONMENT_REVIEWERS, {
+          error: `lists more than ${MAX_ENVIRONMENT_REVIEWERS} users; GitHub accepts at most ${MAX_ENVIRONMENT_REVIEWERS} per environment`,
+        })
         .default([]),
     })
     .default({ teams: [], users: [] }),
   oidcProvider: z
     .enum(["create", "existing"], { error: "must be `create` or `existing`" })
     .default("create"),
+  oidcSubjectPrefix: z
+    .string()
+    .regex(OIDC_SUBJECT_PREFIX, {
+      error: (iss) =>
+        `is ${JSON.stringify(iss.input)}; write the exact prefix GitHub shows, e.g. repo:acme/shop, without wildcards`,
+    })
+    .optional(),
 });
 
 const topSchema = z.strictObject({
@@ -275,6 +318,8 @@ export interface ParseContext {
   readonly region?: string;
   /** Is `cutover:secrets` stored encrypted? Plaintext secrets are refused. */
   readonly secretsEncrypted?: boolean;
+  /** The GitHub provider's own stack config (`github:owner`, and whether `github:token` is set). */
+  readonly githubProvider?: { readonly owner?: string; readonly tokenInConfig?: boolean };
 }
 
 /**
@@ -384,6 +429,11 @@ export function parseConfig(
     );
   }
 
+  if (ctx.githubProvider?.tokenInConfig) {
+    problems.push(
+      "`github:token` is set in the stack config; remove it (`pulumi config rm github:token`) and export GITHUB_TOKEN where pulumi runs instead",
+    );
+  }
   let github: GithubConfig | undefined;
   if (c.github) {
     const manageBranchProtection =
@@ -394,7 +444,18 @@ export function parseConfig(
         "`github.prodReviewers` is empty; prod deployments need at least one reviewer team or user, e.g. { teams: [platform] }",
       );
     }
-    github = { ...c.github, manageBranchProtection };
+    const providerOwner = ctx.githubProvider?.owner;
+    if (providerOwner !== undefined && providerOwner !== c.github.owner) {
+      problems.push(
+        `\`github:owner\` is ${providerOwner} but \`github.owner\` is ${c.github.owner}; both name the repository's owner, make them equal`,
+      );
+    }
+    github = {
+      ...c.github,
+      manageBranchProtection,
+      oidcSubjectPrefix:
+        c.github.oidcSubjectPrefix ?? `repo:${c.github.owner}/${c.github.repository}`,
+    };
   }
 
   if (problems.length > 0) throw new ConfigError(problems);
@@ -511,14 +572,22 @@ export function loadConfig(): TargetConfig {
     stack: pulumi.getStack(),
     region,
     secretsEncrypted,
+    githubProvider: { owner: all["github:owner"], tokenInConfig: "github:token" in all },
   });
+  if (parsed.secretNames.length > 0 && !parsed.github) {
+    pulumi.log.warn(
+      "`cutover:secrets` is set but `cutover:github` is not; secrets become secrets of the target's GitHub environment, so they are unused",
+    );
+  }
   const secretValues = (raw.secrets ?? {}) as Record<string, unknown>;
   const secrets = Object.fromEntries(
     parsed.secretNames.map((name) => [name, pulumi.secret(String(secretValues[name]))]),
   );
   const { secretNames: _unused, ...rest } = parsed;
   void _unused;
-  return { ...rest, secrets };
+  const token = process.env.GITHUB_TOKEN;
+  const githubToken = token ? pulumi.secret(token) : undefined;
+  return { ...rest, secrets, githubToken };
 }
 
 /**

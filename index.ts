@@ -1,15 +1,18 @@
+import * as github from "@pulumi/github";
 import * as pulumi from "@pulumi/pulumi";
 import { Certificate } from "./components/certificate";
 import { EcsCluster } from "./components/ecs-cluster";
 import { Edge, loadBalancerName } from "./components/edge";
-import { releaseParameterPath } from "./components/naming";
+import { GithubGovernance } from "./components/github";
+import { Identities } from "./components/identities";
+import { accessLogBucketPrefix, releaseParameterPath, roleName } from "./components/naming";
 import { Network } from "./components/network";
 import { Notifications } from "./components/notifications";
 import { Registry } from "./components/registry";
 import { readReleaseStore } from "./components/release";
 import { planRoutes } from "./components/routing";
 import { Service } from "./components/service";
-import { targetProvider } from "./components/tags";
+import { baseTags, targetProvider } from "./components/tags";
 import { ConfigError, loadConfig, subnetPlan } from "./config";
 
 /**
@@ -44,6 +47,8 @@ export = async () => {
       subnetMasks: { az: masks.azMask, private: masks.privateMask, public: masks.publicMask },
       nat: cfg.network.nat,
       flowLogRetentionDays: cfg.logRetentionDays,
+      flowLogRoleName: roleName(cfg.project, cfg.target, "flow-logs"),
+      tags: baseTags(cfg),
     },
     opts,
   );
@@ -77,6 +82,7 @@ export = async () => {
       zoneId: certificate.zoneId,
       domain: cfg.domain,
       deletionProtection: cfg.deletionProtection,
+      accessLogBucketPrefix: accessLogBucketPrefix(cfg.project, cfg.target),
       accessLogRetentionDays: cfg.accessLogRetentionDays,
       forceDestroyLogs: !cfg.deletionProtection,
     },
@@ -127,9 +133,65 @@ export = async () => {
     );
   }
 
-  // GOVERNANCE: GitHub repository governance and CI identities are composed here.
+  // GitHub governance and CI identities, for a stack that names its repository. Protected:
+  // `pulumi destroy --exclude-protected` (the teardown workflow) keeps what CI needs to deploy
+  // the target again.
+  let ci: Record<string, pulumi.Output<string>> | undefined;
+  if (cfg.github) {
+    const gh = cfg.github;
+    const ciOpts = { ...opts, protect: true };
+    const identities = new Identities(
+      "identities",
+      {
+        project: cfg.project,
+        target: cfg.target,
+        region: cfg.region,
+        subjectPrefix: gh.oidcSubjectPrefix,
+        oidcProvider: gh.oidcProvider,
+        releaseParameterPath: releasePath,
+        hostedZoneId: certificate.zoneId,
+        domain: cfg.domain,
+        services: cfg.services.map((s) => s.name),
+        accessLogBucketPrefix: accessLogBucketPrefix(cfg.project, cfg.target),
+      },
+      ciOpts,
+    );
+    const githubProvider = new github.Provider("github", {
+      owner: gh.owner,
+      token: cfg.githubToken,
+    });
+    new GithubGovernance(
+      "github",
+      {
+        repository: gh.repository,
+        target: cfg.target,
+        manageBranchProtection: gh.manageBranchProtection,
+        requiredChecks: gh.requiredChecks,
+        reviewers: cfg.target === "prod" ? gh.prodReviewers : undefined,
+        workflowValues: {
+          awsRegion: cfg.region,
+          previewRoleArn: identities.previewRole.arn,
+          deployRoleArn: identities.deployRole.arn,
+          pushRoleArn: identities.pushRole.arn,
+          ecrRegistry: identities.registry,
+          repositoryUrls: identities.repositoryUrls,
+          domain: cfg.domain,
+          pulumiStack: cfg.stack,
+        },
+        secrets: cfg.secrets,
+      },
+      { ...ciOpts, providers: { aws: provider, github: githubProvider } },
+    );
+    ci = {
+      previewRoleArn: identities.previewRole.arn,
+      deployRoleArn: identities.deployRole.arn,
+      pushRoleArn: identities.pushRole.arn,
+      oidcProviderArn: identities.oidcProviderArn,
+    };
+  }
 
   return {
+    ci,
     target: cfg.target,
     domain: cfg.domain,
     region: cfg.region,

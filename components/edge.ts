@@ -24,6 +24,8 @@ export interface EdgeArgs {
    * @default false
    */
   readonly deletionProtection?: boolean;
+  /** Prefix of the access-log bucket's name (from naming.ts), so IAM can scope it per target. */
+  readonly accessLogBucketPrefix: string;
   /** Days access logs are kept in S3. */
   readonly accessLogRetentionDays: number;
   /**
@@ -109,7 +111,7 @@ export class Edge extends pulumi.ComponentResource {
     function createAccessLogBucket() {
       const bucket = new aws.s3.Bucket(
         `${name}-access-logs`,
-        { forceDestroy: args.forceDestroyLogs ?? false },
+        { bucketPrefix: args.accessLogBucketPrefix, forceDestroy: args.forceDestroyLogs ?? false },
         { parent },
       );
       new aws.s3.BucketPublicAccessBlock(

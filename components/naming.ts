@@ -71,6 +71,24 @@ export function roleName(project: string, target: string, ...role: string[]): st
   return physicalName(LIMITS.iamRole, project, target, ...role);
 }
 
+/** ECR repository of a service: `<project>/<target>/<service>` (one IAM pattern per target). */
+export function repositoryName(project: string, target: string, service: string): string {
+  return `${physicalName(100, project)}/${target}/${service}`;
+}
+
+/**
+ * Prefix of the target's access-log bucket (S3 adds a unique suffix; bucket names are global).
+ * Pulumi allows at most 37 characters for a bucket prefix.
+ */
+export function accessLogBucketPrefix(project: string, target: string): string {
+  return `${physicalName(36, project, target, "alb-logs")}-`;
+}
+
+/** SSM parameter a running release holds as its lock, one per service. */
+export function releaseLockParameterName(project: string, target: string, service: string): string {
+  return `/${project}/${target}/release-locks/${service}`;
+}
+
 /** SSM parameter that holds the release state of one service. */
 export function releaseParameterName(project: string, target: string, service: string): string {
   return `${releaseParameterPath(project, target)}${service}`;

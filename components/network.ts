@@ -18,6 +18,13 @@ export interface NetworkArgs {
   readonly nat: NatMode;
   /** Flow log retention in days. */
   readonly flowLogRetentionDays: number;
+  /** Physical name of the role VPC Flow Logs assumes (inside the target's IAM role pattern). */
+  readonly flowLogRoleName: string;
+  /**
+   * Tags for the VPC component. The provider's default tags already reach every AWS resource;
+   * these make the target visible on the component's own inputs too (policies read them).
+   */
+  readonly tags?: Record<string, string>;
 }
 
 const NAT_STRATEGY: Record<NatMode, awsx.types.enums.ec2.NatGatewayStrategy> = {
@@ -73,6 +80,7 @@ export class Network extends pulumi.ComponentResource {
           natGateways: { strategy: NAT_STRATEGY[args.nat] },
           enableDnsHostnames: true,
           enableDnsSupport: true,
+          tags: args.tags,
         },
         { parent: this },
       );
@@ -96,6 +104,7 @@ export class Network extends pulumi.ComponentResource {
       const role = new aws.iam.Role(
         `${name}-flow-logs-role`,
         {
+          name: args.flowLogRoleName,
           assumeRolePolicy: JSON.stringify({
             Version: "2012-10-17",
             Statement: [

@@ -1,6 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { physicalName } from "./naming";
+import { repositoryName } from "./naming";
 
 export interface RegistryArgs {
   /** Project and target, for the repository names `<project>/<target>/<service>`. */
@@ -78,7 +78,7 @@ export class Registry extends pulumi.ComponentResource {
         `${name}-${service}`,
         {
           // Slash-separated so one IAM pattern (`<project>/<target>/*`) scopes a target's repos.
-          name: `${physicalName(100, args.project)}/${args.target}/${service}`,
+          name: repositoryName(args.project, args.target, service),
           imageTagMutability: "IMMUTABLE",
           imageScanningConfiguration: { scanOnPush: true },
           encryptionConfigurations: [{ encryptionType: "KMS" }],

@@ -53,6 +53,8 @@ export interface EngineOptions {
 export class MockEngine implements pulumi.runtime.Mocks {
   public readonly resources: RecordedResource[] = [];
   public readonly invokes: { token: string; inputs: Record<string, unknown> }[] = [];
+  /** Invokes that failed, in order. */
+  public readonly failures: unknown[] = [];
   private readonly parents = new Map<string, string>();
   private readonly region: string;
   private readonly account: string;
@@ -60,6 +62,14 @@ export class MockEngine implements pulumi.runtime.Mocks {
   constructor(private readonly options: EngineOptions) {
     this.region = options.region ?? "eu-west-1";
     this.account = options.accountId ?? "123456789012";
+  }
+
+  /** Forgets everything recorded, for a second run into the same engine. */
+  reset(): void {
+    this.resources.length = 0;
+    this.invokes.length = 0;
+    this.failures.length = 0;
+    this.parents.clear();
   }
 
   /** Called by the monitor hook with what `newResource` is not told: the parent. */
@@ -88,6 +98,16 @@ export class MockEngine implements pulumi.runtime.Mocks {
   }
 
   call(args: MockCallArgs): MockCallResult {
+    try {
+      return this.answer(args);
+    } catch (e) {
+      // Pulumi loses the message when the failure travels through Outputs; keep it here.
+      this.failures.push(e);
+      throw e;
+    }
+  }
+
+  private answer(args: MockCallArgs): MockCallResult {
     const inputs = (args.inputs ?? {}) as Record<string, unknown>;
     this.invokes.push({ token: args.token, inputs });
     const region = this.region;
@@ -250,8 +270,13 @@ export class MockEngine implements pulumi.runtime.Mocks {
         return { ...base, certificateArn: inputs.certificateArn };
       case "aws:route53/record:Record":
         return { ...base, fqdn: String(inputs.name).replace(/\.$/, "") };
-      case "aws:s3/bucket:Bucket":
-        return { ...base, bucket: physical, arn: `arn:aws:s3:::${physical}` };
+      case "aws:s3/bucket:Bucket": {
+        const bucket =
+          typeof inputs.bucket === "string"
+            ? inputs.bucket
+            : `${inputs.bucketPrefix ?? `${name}-`}${digest(id, 12)}`;
+        return { ...base, bucket, name: bucket, arn: `arn:aws:s3:::${bucket}` };
+      }
       case "aws:iam/role:Role":
         return {
           ...base,

@@ -84,35 +84,89 @@ export interface RunResult {
 
 /**
  * Runs the program for one stack under the offline engine and returns every registered resource
- * and the resolved stack outputs. The program exports a
- * function, so each call evaluates it afresh (config is read when it runs, not when it loads).
+ * and the resolved stack outputs. The program exports a function, so each call evaluates it
+ * afresh (config is read when it runs, not when it loads).
+ *
+ * Pulumi's runtime records a formatted stack trace for every promise it creates (for leak reports
+ * nobody reads here), about a quarter of a run. So the program first runs without stack traces;
+ * if it fails for any reason but its config, it runs once more with them: under the offline
+ * engine the program is deterministic, so the second run fails the same way, with a stack.
  */
 export async function runStack(options: RunOptions): Promise<RunResult> {
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 0;
+  try {
+    return await runOnce(options);
+  } catch (e) {
+    if (isConfigError(e)) throw e;
+    Error.stackTraceLimit = limit;
+    options.engine?.reset();
+    return await runOnce(options);
+  } finally {
+    Error.stackTraceLimit = limit;
+  }
+}
+
+function isConfigError(e: unknown): boolean {
+  return e instanceof Error && e.name === "ConfigError";
+}
+
+async function runOnce(options: RunOptions): Promise<RunResult> {
   const project = options.project ?? "cutover";
   const base = options.config ?? readStackConfig(options.stack);
   const over = flattenConfig(options.overrides ?? {});
   const values = { ...base.values, ...over.values };
   const secretKeys = [...new Set([...base.secretKeys, ...over.secretKeys])];
-  for (const [key, value] of Object.entries(options.overrides ?? {}))
+  for (const [key, value] of Object.entries(options.overrides ?? {})) {
     if (value === undefined) delete values[key];
+  }
 
   const engine = options.engine ?? new MockEngine({ ...options, project, stack: options.stack });
   pulumi.runtime.setAllConfig(values, secretKeys);
   await pulumi.runtime.setMocks(engine, project, options.stack, false);
   hookParents(engine);
 
-  const program = options.program ?? path.join(PROJECT_DIR, "index.ts");
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const exported = require(program) as unknown;
-  const result =
-    typeof exported === "function" ? await (exported as () => unknown)() : await exported;
-  const outputs = await resolve(result);
-  await waitForRPCs();
-  return {
-    engine,
-    resources: engine.resources,
-    outputs: (outputs ?? {}) as Record<string, unknown>,
-  };
+  // A failed invoke or registration inside an Output surfaces only as an unhandled rejection;
+  // collect those and fail the run with the first.
+  const failures: unknown[] = engine.failures;
+  const onRejection = (reason: unknown) => failures.push(reason);
+  process.on("unhandledRejection", onRejection);
+  try {
+    const program = options.program ?? path.join(PROJECT_DIR, "index.ts");
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const exported = require(program) as unknown;
+    const result =
+      typeof exported === "function" ? await (exported as () => unknown)() : await exported;
+    const outputs = await Promise.race([resolve(result), failed(failures)]);
+    await Promise.race([waitForRPCs(), failed(failures)]);
+    if (failures.length > 0) throw rootCause(failures);
+    return {
+      engine,
+      resources: engine.resources,
+      outputs: (outputs ?? {}) as Record<string, unknown>,
+    };
+  } finally {
+    process.off("unhandledRejection", onRejection);
+  }
+}
+
+/** The failure that caused the others: they wrap it as "error serializing property …". */
+function rootCause(failures: unknown[]): unknown {
+  const own = failures.find((f) => !String((f as Error)?.message).startsWith("error serializing"));
+  return own ?? failures[0];
+}
+
+/** Rejects as soon as `failures` holds something (polled: rejections arrive between ticks). */
+function failed(failures: unknown[]): Promise<never> {
+  return new Promise((_, reject) => {
+    const timer = setInterval(() => {
+      if (failures.length > 0) {
+        clearInterval(timer);
+        reject(rootCause(failures));
+      }
+    }, 10);
+    timer.unref();
+  });
 }
 
 /** Waits until every registration the program started has been answered. */

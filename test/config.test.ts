@@ -3,6 +3,7 @@ import {
   ConfigError,
   FARGATE_SIZES,
   parseConfig,
+  ParseContext,
   RawConfig,
   subnetPlan,
   TARGET_DEFAULTS,
@@ -10,7 +11,7 @@ import {
 import { MockEngine } from "../engine/mocks";
 import { runStack } from "../engine/run";
 
-const ctx = { project: "cutover", stack: "stage", region: "eu-west-1" };
+const ctx: ParseContext = { project: "cutover", stack: "stage", region: "eu-west-1" };
 
 function valid(): RawConfig {
   return {
@@ -152,6 +153,11 @@ const BAD: [string, (c: RawConfig) => void, RegExp][] = [
     "a SHA that is not hex",
     (c) => (c.releases = { api: { versions: ["main"] } }),
     /`releases.api.versions.0` is "main"; a version is a commit SHA of 7-40 hex/,
+  ],
+  [
+    "an all-digit SHA that YAML read as a number",
+    (c) => (c.releases = { api: { versions: [1234567] } }),
+    /`releases.api.versions.0` is the number 1234567; quote SHAs in YAML/,
   ],
   [
     "a SHA too short",

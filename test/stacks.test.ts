@@ -155,8 +155,10 @@ describe.each(STACKS)("the %s stack file", (stack) => {
     );
     expect(priorities.length).toBe(2 + 3); // two live rules, three versions
     expect(new Set(priorities).size).toBe(priorities.length);
-    for (const p of priorities)
-      (expect(p).toBeGreaterThanOrEqual(1), expect(p).toBeLessThanOrEqual(50000));
+    for (const p of priorities) {
+      expect(p).toBeGreaterThanOrEqual(1);
+      expect(p).toBeLessThanOrEqual(50000);
+    }
   });
 
   test("routes each version's host and splits the live host per the release state", () => {
