@@ -8,9 +8,12 @@ import { shortSha } from "../components/naming";
  * `cutover:releases`.
  *
  * ```yaml
- * versions: [3f9c2ab, 9d1e0f4]          # deployed SHAs, 7-40 hex, in the order they were staged
+ * versions: [3f9c2ab, 9d1e0f4]          # deployed SHAs, 7-40 hex; the release command keeps the
+ *                                       # live one last, the one it replaced just before it
+ *                                       # (the rollback target)
  * live: { 3f9c2ab: 90, 9d1e0f4: 10 }    # or `live: 9d1e0f4`; absent = no release yet
- * slots: { 3f9c2ab: 1, 9d1e0f4: 2 }     # optional; the release command always writes it
+ * slots: { 3f9c2ab: 1, 9d1e0f4: 2 }     # optional; the release command always writes it. A
+ *                                       # version without one takes a slot derived from its SHA.
  * ```
  */
 

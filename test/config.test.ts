@@ -10,6 +10,7 @@ import {
 } from "../config";
 import { MockEngine } from "../engine/mocks";
 import { runStack } from "../engine/run";
+import { problemsOf as problemsIn } from "./support/config";
 
 const ctx: ParseContext = { project: "cutover", stack: "stage", region: "eu-west-1" };
 
@@ -27,13 +28,7 @@ function valid(): RawConfig {
 }
 
 function problemsOf(raw: RawConfig, context = ctx): string[] {
-  try {
-    parseConfig(raw, context);
-  } catch (e) {
-    if (e instanceof ConfigError) return [...e.problems];
-    throw e;
-  }
-  return [];
+  return problemsIn(raw, context);
 }
 
 /** Each bad config: what is wrong (a patch over a valid config) and words the message must hold. */

@@ -1,7 +1,8 @@
 import { ENVIRONMENT_VARIABLES, repositoryVariables } from "../components/github";
-import { ConfigError, parseConfig, RawConfig } from "../config";
+import { parseConfig, ParseContext, RawConfig } from "../config";
 import { isSecretValue, MockEngine, RecordedResource } from "../engine/mocks";
 import { readStackConfig, RunResult, runStack } from "../engine/run";
+import { problemsOf as problemsIn } from "./support/config";
 
 /**
  * The repository's governance as each real stack file plans it: branch protection, the target's
@@ -273,15 +274,7 @@ describe("bad GitHub config is refused with a message that names the key", () =>
   }
   const good = { owner: "acme", repository: "shop", prodReviewers: { teams: ["platform"] } };
 
-  function problemsOf(raw: RawConfig, context: Parameters<typeof parseConfig>[1] = ctx): string[] {
-    try {
-      parseConfig(raw, context);
-    } catch (e) {
-      if (e instanceof ConfigError) return [...e.problems];
-      throw e;
-    }
-    return [];
-  }
+  const problemsOf = (raw: RawConfig, context: ParseContext = ctx) => problemsIn(raw, context);
 
   test("a complete block is accepted, with prod managing branch protection by default", () => {
     const parsed = parseConfig(prod(good), ctx);
