@@ -202,3 +202,33 @@ test("stacks differ where the targets should: NAT, task counts, retention", () =
   expect(Math.min(...counts("prod"))).toBeGreaterThanOrEqual(2);
   expect(Math.max(...counts("dev"))).toBe(1);
 });
+
+test("a target with 5 services × 2 versions plans, every host with its own rule and target group", async () => {
+  // GIVEN the prod stack file with five services, each running two versions
+  const services: Record<string, unknown> = {};
+  const releases: Record<string, unknown> = {};
+  for (const name of ["api", "web", "auth", "search", "billing"]) {
+    services[name] = {
+      port: 8080,
+      healthCheckPath: "/health",
+      cpu: 256,
+      memory: 512,
+      desiredCount: 2,
+    };
+    releases[name] = { versions: [SHA, NEXT], live: NEXT };
+  }
+  // WHEN it is planned
+  const { resources } = await runStack({
+    stack: "prod",
+    overrides: { "cutover:services": services, "cutover:releases": releases },
+  });
+  // THEN 10 versions, 15 rules (5 live + 10 version hosts), all priorities distinct
+  const rules = resources.filter((r) => r.type === "aws:lb/listenerRule:ListenerRule").map(props);
+  expect(resources.filter((r) => r.type === "aws:lb/targetGroup:TargetGroup")).toHaveLength(10);
+  expect(rules).toHaveLength(15);
+  expect(new Set(rules.map((r) => r.priority)).size).toBe(15);
+  const hosts = rules.flatMap(
+    (r) => (r.conditions as { hostHeader: { values: string[] } }[])[0].hostHeader.values,
+  );
+  expect(new Set(hosts).size).toBe(15);
+});
