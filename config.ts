@@ -353,7 +353,7 @@ export function parseConfig(
   }
 
   const availabilityZones = c.network.availabilityZones ?? defaults.availabilityZones;
-  problems.push(...checkCidr(c.network.cidr, availabilityZones));
+  problems.push(...checkCidr(c.network.cidr));
   const nat = c.network.nat ?? defaults.nat;
 
   const services: ServiceConfig[] = [];
@@ -501,20 +501,28 @@ function describeIssue(issue: z.core.$ZodIssue): string {
   return `\`${key}\` ${issue.message}`;
 }
 
-/** Subnet sizes cutover lays out: per AZ a private subnet (half) and a public one (a quarter). */
-export function subnetPlan(
-  cidr: string,
-  availabilityZones: number,
-): { azMask: number; privateMask: number; publicMask: number } {
+/**
+ * Subnet sizes cutover lays out: the VPC block is cut into 8 equal AZ blocks whatever the AZ
+ * count (at most 6), and each AZ uses a private subnet (half its block) and a public one (a
+ * quarter). A fixed cut means adding an AZ later only appends subnets: with a cut that depended on
+ * the count, every existing subnet would move and its replacement would collide with itself.
+ */
+export const AZ_BLOCK_BITS = 3;
+
+export function subnetPlan(cidr: string): {
+  azMask: number;
+  privateMask: number;
+  publicMask: number;
+} {
   const prefix = Number(cidr.split("/")[1]);
-  const azMask = prefix + Math.ceil(Math.log2(availabilityZones));
+  const azMask = prefix + AZ_BLOCK_BITS;
   return { azMask, privateMask: azMask + 1, publicMask: azMask + 2 };
 }
 
 /** The smallest public subnet an ALB accepts is a /27. */
 const SMALLEST_SUBNET = 27;
 
-function checkCidr(cidr: string, availabilityZones: number): string[] {
+function checkCidr(cidr: string): string[] {
   const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/.exec(cidr);
   const octets = m ? m.slice(1, 5).map(Number) : [];
   const prefix = m ? Number(m[5]) : NaN;
@@ -542,12 +550,12 @@ function checkCidr(cidr: string, availabilityZones: number): string[] {
       `\`network.cidr\` ${cidr} is not a private (RFC 1918) range; use 10.0.0.0/8, 172.16.0.0/12 or 192.168.0.0/16`,
     ];
   }
-  const { publicMask } = subnetPlan(cidr, availabilityZones);
+  const { publicMask } = subnetPlan(cidr);
   if (publicMask > SMALLEST_SUBNET) {
-    const need = SMALLEST_SUBNET - 2 - Math.ceil(Math.log2(availabilityZones));
+    const need = SMALLEST_SUBNET - 2 - AZ_BLOCK_BITS;
     return [
-      `\`network.cidr\` /${prefix} is too small for ${availabilityZones} availability zones (public subnets would be ` +
-        `/${publicMask}, an ALB needs at least /${SMALLEST_SUBNET}); use /${need} or larger`,
+      `\`network.cidr\` /${prefix} is too small: cut into 8 availability-zone blocks its public subnets would be ` +
+        `/${publicMask}, and an ALB needs at least /${SMALLEST_SUBNET}; use /${need} or larger`,
     ];
   }
   return [];

@@ -38,7 +38,7 @@ export = async () => {
     releases = store.states;
   }
 
-  const masks = subnetPlan(cfg.network.cidr, cfg.network.availabilityZones);
+  const masks = subnetPlan(cfg.network.cidr);
   const network = new Network(
     "network",
     {
@@ -48,6 +48,7 @@ export = async () => {
       nat: cfg.network.nat,
       flowLogRetentionDays: cfg.logRetentionDays,
       flowLogRoleName: roleName(cfg.project, cfg.target, "flow-logs"),
+      protectFlowLogRole: cfg.github !== undefined,
       tags: baseTags(cfg),
     },
     opts,

@@ -17,6 +17,8 @@ export const LIMITS = {
   dnsLabel: 63,
   /** A whole host name. */
   hostName: 253,
+  /** One value of a listener rule's host-header condition. */
+  hostHeaderValue: 128,
   /** ECR repository names. */
   ecrRepository: 256,
   /** CloudWatch alarm names. */
@@ -61,9 +63,25 @@ export function liveHost(service: string, domain: string): string {
   return `${service}.${domain}`;
 }
 
-/** Target group name of one version, e.g. `prod-api-3f9c2ab` (≤ 32 characters). */
-export function targetGroupName(target: string, service: string, sha: string): string {
-  return physicalName(LIMITS.targetGroup, target, service, shortSha(sha));
+/**
+ * Target group name of one version, e.g. `prod-api-3f9c2ab-1f2e` (≤ 32 characters). The port is
+ * part of a target group's identity (changing it replaces the group) and a name must be unique,
+ * so the name carries a short hash of the port: the replacement can then be created before the
+ * old group is deleted.
+ */
+export function targetGroupName(
+  target: string,
+  service: string,
+  sha: string,
+  port: number,
+): string {
+  return physicalName(
+    LIMITS.targetGroup,
+    target,
+    service,
+    shortSha(sha),
+    digest(`port:${port}`, 4),
+  );
 }
 
 /** IAM role name for a target, e.g. `cutover-prod-deploy` (≤ 64 characters). */

@@ -21,6 +21,13 @@ export interface NetworkArgs {
   /** Physical name of the role VPC Flow Logs assumes (inside the target's IAM role pattern). */
   readonly flowLogRoleName: string;
   /**
+   * Protect the flow-log role and its inline policy. CI's deploy role may not write inline
+   * policies (with that and CreateRole it could grant itself anything), so where CI deploys, an
+   * administrator creates them once and `pulumi destroy --exclude-protected` leaves them.
+   * @default false
+   */
+  readonly protectFlowLogRole?: boolean;
+  /**
    * Tags for the VPC component. The provider's default tags already reach every AWS resource;
    * these make the target visible on the component's own inputs too (policies read them).
    */
@@ -116,7 +123,7 @@ export class Network extends pulumi.ComponentResource {
             ],
           }),
         },
-        { parent: this },
+        { parent: this, protect: args.protectFlowLogRole },
       );
       new aws.iam.RolePolicy(
         `${name}-flow-logs-policy`,
@@ -133,7 +140,7 @@ export class Network extends pulumi.ComponentResource {
             ],
           }),
         },
-        { parent: this },
+        { parent: this, protect: args.protectFlowLogRole },
       );
       return new aws.ec2.FlowLog(
         `${name}-flow-log`,

@@ -38,12 +38,13 @@ export class Notifications extends pulumi.ComponentResource {
               Resource: "*",
             },
             {
+              // As AWS documents it, without conditions: CloudWatch's call may not carry the
+              // source-account key, and a publish that fails here is dropped silently.
               Sid: "CloudWatchPublishes",
               Effect: "Allow",
               Principal: { Service: "cloudwatch.amazonaws.com" },
               Action: ["kms:Decrypt", "kms:GenerateDataKey*"],
               Resource: "*",
-              Condition: { StringEquals: { "aws:SourceAccount": account } },
             },
           ],
         }),

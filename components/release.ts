@@ -45,8 +45,8 @@ export class LiveRule extends pulumi.ComponentResource {
             type: "forward",
             forward: {
               targetGroups: args.targets.map((t) => ({ arn: t.targetGroupArn, weight: t.weight })),
-              // Keep a client on one version during a canary.
-              stickiness: { enabled: args.targets.length > 1, duration: 300 },
+              // During a canary, keep a client on one version.
+              ...(args.targets.length > 1 ? { stickiness: { enabled: true, duration: 300 } } : {}),
             },
           };
     this.rule = new aws.lb.ListenerRule(

@@ -107,9 +107,14 @@ export function planRoutes(
     }
     hosts.set(route.host, route);
     const label = route.host.split(".")[0];
-    if (label.length > LIMITS.dnsLabel || route.host.length > LIMITS.hostName) {
+    if (
+      label.length > LIMITS.dnsLabel ||
+      route.host.length > LIMITS.hostName ||
+      route.host.length > LIMITS.hostHeaderValue
+    ) {
       errors.push(
-        `host ${route.host} is longer than DNS allows; shorten \`services.${route.service}\` or \`domain\``,
+        `host ${route.host} is longer than DNS or an ALB host rule (${LIMITS.hostHeaderValue} characters) allows; ` +
+          `shorten \`services.${route.service}\` or \`domain\``,
       );
     }
   }

@@ -118,7 +118,7 @@ export class Workload extends pulumi.ComponentResource {
     this.targetGroup = new aws.lb.TargetGroup(
       `${name}-tg`,
       {
-        name: targetGroupName(args.target, service.name, sha),
+        name: targetGroupName(args.target, service.name, sha, service.port),
         port: service.port,
         protocol: "HTTP",
         targetType: "ip",

@@ -126,3 +126,19 @@ describe("blast radius of a release (stage stack, two services)", () => {
     expect(diffRuns(baseline, again)).toEqual({ added: [], deleted: [], changed: [] });
   });
 });
+
+test("changing a service's port gives its target groups new names, so each replacement can be created first", async () => {
+  // GIVEN api with one version; WHEN its port changes
+  const run = async (port: number) =>
+    (
+      await runStack({
+        stack: "stage",
+        overrides: {
+          "cutover:services": { api: { port, healthCheckPath: "/health", cpu: 256, memory: 512 } },
+          "cutover:releases": { api: { versions: [A], live: A } },
+        },
+      })
+    ).resources.find((r) => r.type === "aws:lb/targetGroup:TargetGroup")!.inputs.name;
+  // THEN the physical name differs (AWS refuses two target groups with one name)
+  expect(await run(8080)).not.toBe(await run(9090));
+});

@@ -46,10 +46,27 @@ describe("Network", () => {
       cidrMask: number;
     }[];
     expect(subnets).toEqual([
-      { type: "Private", cidrMask: 18 },
-      { type: "Public", cidrMask: 19 },
+      { type: "Private", cidrMask: 20 },
+      { type: "Public", cidrMask: 21 },
     ]);
   });
+});
+
+test("adding an availability zone later leaves every existing subnet where it is", async () => {
+  // GIVEN dev on two AZs; WHEN it grows to three
+  const vpcOf = async (availabilityZones: number) => {
+    const { resources } = await runStack({
+      stack: "dev",
+      overrides: { "cutover:network": { cidr: "10.10.0.0/16", availabilityZones, nat: "single" } },
+    });
+    return props(find(resources, "awsx:ec2:Vpc")[0]);
+  };
+  const two = await vpcOf(2);
+  const three = await vpcOf(3);
+  // THEN the layout (AZ block and subnet sizes) is the same, so the new AZ's subnets are appended
+  expect(three.numberOfAvailabilityZones).toBe(3);
+  expect(three.availabilityZoneCidrMask).toBe(two.availabilityZoneCidrMask);
+  expect(three.subnetSpecs).toEqual(two.subnetSpecs);
 });
 
 describe("Registry", () => {
@@ -109,8 +126,8 @@ describe("Workload (one version)", () => {
       overrides: { "cutover:releases": { api: { versions: [SHA], live: SHA } } },
     });
     const [tg] = find(resources, "aws:lb/targetGroup:TargetGroup").map(props);
+    expect(tg.name).toMatch(/^stage-api-3f9c2ab-[0-9a-f]{4}$/);
     expect(tg).toMatchObject({
-      name: "stage-api-3f9c2ab",
       targetType: "ip",
       deregistrationDelay: 30,
     });

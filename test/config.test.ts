@@ -45,6 +45,14 @@ const BAD: [string, (c: RawConfig) => void, RegExp][] = [
     /`domain`.*not inside `hostedZone`/,
   ],
   [
+    "a domain so long that version hosts exceed an ALB host rule",
+    (c) => {
+      c.hostedZone = "example.com";
+      c.domain = `${"a".repeat(60)}.${"b".repeat(60)}.example.com`;
+    },
+    /host api\..* is longer than DNS or an ALB host rule \(128 characters\) allows/,
+  ],
+  [
     "a domain that is not a DNS name",
     (c) => (c.domain = "Stage_Example"),
     /`domain` must be a lower-case DNS name/,
@@ -70,7 +78,7 @@ const BAD: [string, (c: RawConfig) => void, RegExp][] = [
   [
     "a CIDR too small for the subnets",
     (c) => (net(c).cidr = "10.20.0.0/26"),
-    /too small for 2 availability zones.*use \/24 or larger/,
+    /`network.cidr` \/26 is too small.*an ALB needs at least \/27; use \/22 or larger/,
   ],
   [
     "one availability zone",
@@ -342,7 +350,7 @@ describe("subnet layout", () => {
           net(raw).cidr = `10.0.0.0/${prefix}`;
           net(raw).availabilityZones = azs;
           const accepted = problemsOf(raw).length === 0;
-          const plan = subnetPlan(`10.0.0.0/${prefix}`, azs);
+          const plan = subnetPlan(`10.0.0.0/${prefix}`);
           // The AZ blocks fit in the VPC block, and each AZ's private + public subnets fit its block.
           expect(2 ** (plan.azMask - prefix)).toBeGreaterThanOrEqual(azs);
           expect(

@@ -170,7 +170,8 @@ class FakeTarget {
   private owner(text: string): { service: string; sha: string } | undefined {
     for (const service of SERVICES) {
       for (const v of this.deployed[service]?.versions ?? []) {
-        if (text.includes(targetGroupName("dev", service, v.sha))) return { service, sha: v.sha };
+        if (text.includes(targetGroupName("dev", service, v.sha, 8080)))
+          return { service, sha: v.sha };
         if (text.includes(`-${service}-${v.short}-`)) return { service, sha: v.sha };
         if (text.includes(`//${versionHost(service, v.sha, DOMAIN)}/`)) {
           return { service, sha: v.sha };
@@ -198,7 +199,7 @@ class FakeTarget {
                   v.sha,
                   {
                     host: versionHost(service, v.sha, DOMAIN),
-                    targetGroupArn: `arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/${targetGroupName("dev", service, v.sha)}/0123456789abcdef`,
+                    targetGroupArn: `arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/${targetGroupName("dev", service, v.sha, 8080)}/0123456789abcdef`,
                     alarmNames: [
                       `cutover-dev-${service}-${v.short}-5xx-rate`,
                       `cutover-dev-${service}-${v.short}-p95-latency`,

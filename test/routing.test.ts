@@ -73,7 +73,7 @@ describe("AWS names", () => {
         serviceName,
         hex(7, 40),
         (target, svc, sha) => {
-          const name = targetGroupName(target, svc, sha);
+          const name = targetGroupName(target, svc, sha, 8080);
           expect(name.length).toBeLessThanOrEqual(LIMITS.targetGroup);
           expect(name).toMatch(/^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/);
           // The version host keeps a single DNS label under the wildcard certificate.
