@@ -395,6 +395,14 @@ export function deployPolicy(scope: PolicyScope): PolicyDocument {
         Resource: repositoryPattern(scope),
       },
       {
+        // The release command pins a deployed version's image (adds the tag deployed-<sha>)
+        // so the lifecycle rules keep it, and removes that tag when the version is retired.
+        Sid: "PinDeployedImages",
+        Effect: "Allow",
+        Action: ["ecr:BatchGetImage", "ecr:PutImage", "ecr:BatchDeleteImage"],
+        Resource: repositoryPattern(scope),
+      },
+      {
         // KMS-encrypted repositories: ECR takes a grant on the AWS-managed key for the caller.
         Sid: "RepositoryEncryption",
         Effect: "Allow",

@@ -102,6 +102,14 @@ export function accessLogBucketPrefix(project: string, target: string): string {
   return `${physicalName(36, project, target, "alb-logs")}-`;
 }
 
+/**
+ * Extra tag the release command puts on the image of every deployed version; the repository's
+ * lifecycle rules never expire an image carrying it. Removed when the version is retired.
+ */
+export function deployedImageTag(sha: string): string {
+  return `deployed-${sha}`;
+}
+
 /** SSM parameter a running release holds as its lock, one per service. */
 export function releaseLockParameterName(project: string, target: string, service: string): string {
   return `/${project}/${target}/release-locks/${service}`;

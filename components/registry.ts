@@ -1,6 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { repositoryName } from "./naming";
+import { deployedImageTag, repositoryName } from "./naming";
 
 export interface RegistryArgs {
   /** Project and target, for the repository names `<project>/<target>/<service>`. */
@@ -8,11 +8,7 @@ export interface RegistryArgs {
   readonly target: string;
   /** One repository per service. */
   readonly services: readonly string[];
-  /**
-   * SHA-tagged images kept per repository, newest first. A deployed version is always among the
-   * newest pushes (images are pushed by the release that deploys them), so keep this well above
-   * the number of versions a service runs at once.
-   */
+  /** Tagged images kept per repository besides those of deployed versions, newest first. */
   readonly keepImages: number;
   /**
    * Delete repositories that still hold images on `pulumi destroy`.
@@ -21,12 +17,27 @@ export interface RegistryArgs {
   readonly forceDelete?: boolean;
 }
 
-/** Lifecycle rules of every repository: a computed document, snapshot-tested. */
+/**
+ * Lifecycle rules of every repository: a computed document, snapshot-tested. The first rule
+ * matches the images of deployed versions (the release command tags them `deployed-<sha>`) and
+ * keeps them all; ECR never lets a later rule expire an image an earlier rule's tags match.
+ */
 export function lifecyclePolicy(keepImages: number): string {
   return JSON.stringify({
     rules: [
       {
         rulePriority: 1,
+        description: "Keep every image a deployed version runs (tagged deployed-<sha>)",
+        selection: {
+          tagStatus: "tagged",
+          tagPatternList: [deployedImageTag("*")],
+          countType: "imageCountMoreThan",
+          countNumber: 1000,
+        },
+        action: { type: "expire" },
+      },
+      {
+        rulePriority: 2,
         description: "Expire untagged images (failed or superseded pushes) after 7 days",
         selection: {
           tagStatus: "untagged",
@@ -37,8 +48,8 @@ export function lifecyclePolicy(keepImages: number): string {
         action: { type: "expire" },
       },
       {
-        rulePriority: 2,
-        description: `Keep the ${keepImages} newest tagged images; deployed versions are among them`,
+        rulePriority: 3,
+        description: `Keep the ${keepImages} newest other tagged images`,
         selection: {
           tagStatus: "tagged",
           tagPatternList: ["*"],

@@ -4,6 +4,12 @@ import {
   DescribeAlarmsCommandOutput,
 } from "@aws-sdk/client-cloudwatch";
 import {
+  BatchDeleteImageCommand,
+  BatchGetImageCommand,
+  ECRClient,
+  PutImageCommand,
+} from "@aws-sdk/client-ecr";
+import {
   DescribeTargetHealthCommand,
   ElasticLoadBalancingV2Client,
 } from "@aws-sdk/client-elastic-load-balancing-v2";
@@ -15,9 +21,15 @@ import {
   PutParameterCommand,
   SSMClient,
 } from "@aws-sdk/client-ssm";
-import { releaseLockParameterName, releaseParameterName } from "../components/naming";
+import {
+  deployedImageTag,
+  releaseLockParameterName,
+  releaseParameterName,
+  repositoryName,
+} from "../components/naming";
 import {
   Clock,
+  Images,
   LockAttempt,
   LockInfo,
   Probes,
@@ -380,5 +392,55 @@ export class AwsProbes implements Pick<Probes, "targetHealth" | "alarmsInAlarm">
       } while (token);
     }
     return firing;
+  }
+}
+
+/**
+ * Pins and unpins images in the service's ECR repository. Pinning adds the tag
+ * `deployed-<sha>` to the image tagged `<sha>` (PutImage with the same manifest: tags are
+ * immutable, but a new tag may be added); unpinning deletes only that tag, the image keeps its
+ * SHA tag.
+ */
+export class EcrImages implements Images {
+  constructor(
+    private readonly ecr: ECRClient,
+    private readonly project: string,
+    private readonly target: string,
+  ) {}
+
+  async pinImage(service: string, sha: string): Promise<"pinned" | "missing"> {
+    const repositoryName = this.repository(service);
+    const found = await this.ecr.send(
+      new BatchGetImageCommand({ repositoryName, imageIds: [{ imageTag: sha }] }),
+    );
+    const image = found.images?.[0];
+    if (!image?.imageManifest) return "missing";
+    try {
+      await this.ecr.send(
+        new PutImageCommand({
+          repositoryName,
+          imageManifest: image.imageManifest,
+          imageManifestMediaType: image.imageManifestMediaType,
+          imageTag: deployedImageTag(sha),
+        }),
+      );
+    } catch (error) {
+      // Pinned by an earlier release of the same SHA: nothing to do.
+      if (!isAwsError(error, "ImageAlreadyExistsException")) throw error;
+    }
+    return "pinned";
+  }
+
+  async unpinImage(service: string, sha: string): Promise<void> {
+    await this.ecr.send(
+      new BatchDeleteImageCommand({
+        repositoryName: this.repository(service),
+        imageIds: [{ imageTag: deployedImageTag(sha) }],
+      }),
+    );
+  }
+
+  private repository(service: string): string {
+    return repositoryName(this.project, this.target, service);
   }
 }

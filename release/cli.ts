@@ -5,12 +5,13 @@ import * as path from "path";
 import { parseArgs } from "util";
 import { CloudWatchClient } from "@aws-sdk/client-cloudwatch";
 import { ElasticLoadBalancingV2Client } from "@aws-sdk/client-elastic-load-balancing-v2";
+import { ECRClient } from "@aws-sdk/client-ecr";
 import { SSMClient } from "@aws-sdk/client-ssm";
 import { parse } from "yaml";
 import { liveHost, releaseParameterName, shortSha, versionHost } from "../components/naming";
 import { ConfigError, parseConfig, RawConfig, ServiceConfig } from "../config";
 import { PROJECT_DIR, readStackConfig } from "../engine/run";
-import { AwsProbes, lockParameterName, SsmStateStore } from "./aws";
+import { AwsProbes, EcrImages, lockParameterName, SsmStateStore } from "./aws";
 import { httpGet, runCommand } from "./checks";
 import {
   exitCode,
@@ -515,6 +516,7 @@ export function awsBackend(target: TargetInfo, deps: CliDeps): ReleaseBackend {
     new ElasticLoadBalancingV2Client({ region }),
     new CloudWatchClient({ region }),
   );
+  const images = new EcrImages(new ECRClient({ region }), target.project, target.target);
   const stack = new PulumiStack({
     stackName: target.stack,
     workDir: target.workDir,
@@ -532,6 +534,8 @@ export function awsBackend(target: TargetInfo, deps: CliDeps): ReleaseBackend {
     outputs: () => stack.outputs(),
     targetHealth: (arn) => probes.targetHealth(arn),
     alarmsInAlarm: (names) => probes.alarmsInAlarm(names),
+    pinImage: (s, sha) => images.pinImage(s, sha),
+    unpinImage: (s, sha) => images.unpinImage(s, sha),
     httpGet: (url) => httpGet(url),
     runChecks: (command, env) =>
       runCommand(command, env, { timeoutMs: CHECKS_TIMEOUT_MS, onOutput: deps.err }),

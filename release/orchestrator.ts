@@ -179,13 +179,23 @@ export interface Probes {
   alarmsInAlarm(names: readonly string[]): Promise<string[]>;
 }
 
+/**
+ * The service's images: a deployed version's image is pinned (tagged `deployed-<sha>`) so the
+ * repository's lifecycle rules never expire it, and unpinned when the version is retired.
+ */
+export interface Images {
+  /** Pins the image tagged `sha`; `missing` when no such image was pushed. */
+  pinImage(service: string, sha: string): Promise<"pinned" | "missing">;
+  unpinImage(service: string, sha: string): Promise<void>;
+}
+
 export interface Clock {
   /** Milliseconds, any epoch. */
   now(): number;
   sleep(ms: number): Promise<void>;
 }
 
-export type ReleaseBackend = StateStore & StackRunner & Probes & Clock;
+export type ReleaseBackend = StateStore & StackRunner & Probes & Images & Clock;
 
 // ---------------------------------------------------------------------------------------------
 // Inputs and results
@@ -372,6 +382,13 @@ class Run {
     }
     const problem = stagingProblem(state, sha, service);
     if (problem) return this.refused(problem);
+    try {
+      if ((await this.b.pinImage(service, sha)) === "missing") {
+        return this.refused(`no image of ${service} is tagged ${sha}; push it first`);
+      }
+    } catch (error) {
+      return this.outcome("failed", `could not pin the image of ${short}: ${message(error)}`);
+    }
 
     const previous = state.live;
     const previousSha = previous[0]?.sha;
@@ -441,9 +458,11 @@ class Run {
       if (!retired.changed) {
         this.say("retire", `nothing to retire (keeping ${o.keep} previous version(s))`);
       } else {
-        const gone = retirePlan(retired.before, o.keep).map(shortSha).join(", ");
+        const shas = retirePlan(retired.before, o.keep);
+        const gone = shas.map(shortSha).join(", ");
         this.say("retire", `removing ${gone} (release state v${retired.version})`);
         await this.apply(retired.state, `retire ${gone}`);
+        for (const old of shas) await this.unpin(old);
       }
     } catch (error) {
       return this.outcome(
@@ -513,6 +532,7 @@ class Run {
         this.say("retire", `removing the candidate ${short} (release state v${removed.version})`);
         await this.apply(removed.state, `retire ${short}`);
       }
+      await this.unpin(sha);
     } catch (cleanup) {
       if (cleanup instanceof LockLostError) return this.lockLost(cleanup);
       return this.outcome(
@@ -522,6 +542,21 @@ class Run {
       );
     }
     return this.outcome("rejected", `${reason}; ${short} was removed and live traffic never moved`);
+  }
+
+  /**
+   * Lets the lifecycle rules expire a retired version's image again. Best effort: an image left
+   * pinned only costs storage, so a failure is reported, not fatal.
+   */
+  private async unpin(sha: string): Promise<void> {
+    try {
+      await this.b.unpinImage(this.ctx.service, sha);
+    } catch (error) {
+      this.say(
+        "retire",
+        `could not unpin the image of ${shortSha(sha)} (${message(error)}); it is kept`,
+      );
+    }
   }
 
   /** Failure or alarm in promote: live traffic back to what it was before the release. */

@@ -87,8 +87,13 @@ describe("Registry", () => {
     }
   });
 
-  test("expires untagged images and keeps the newest SHA tags", () => {
-    expect(JSON.parse(lifecyclePolicy(100))).toMatchSnapshot();
+  test("never expires a deployed version's image; expires untagged ones and old SHA tags", () => {
+    const policy = JSON.parse(lifecyclePolicy(100));
+    // ECR evaluates rules in priority order, and an image whose tags an earlier rule matches
+    // cannot be expired by a later one: the deployed-image rule must come first.
+    expect(policy.rules[0].selection.tagPatternList).toEqual(["deployed-*"]);
+    expect(policy.rules.map((r: { rulePriority: number }) => r.rulePriority)).toEqual([1, 2, 3]);
+    expect(policy).toMatchSnapshot();
   });
 });
 

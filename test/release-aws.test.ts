@@ -10,7 +10,14 @@ import {
   PutParameterCommand,
   SSMClient,
 } from "@aws-sdk/client-ssm";
-import { AwsProbes, compareAndPut, lockParameterName, SsmStateStore } from "../release/aws";
+import { ECRClient } from "@aws-sdk/client-ecr";
+import {
+  AwsProbes,
+  compareAndPut,
+  EcrImages,
+  lockParameterName,
+  SsmStateStore,
+} from "../release/aws";
 import { LockInfo, StateConflictError } from "../release/orchestrator";
 import { parseReleaseState } from "../release/state";
 
@@ -366,5 +373,74 @@ describe("AWS probes", () => {
     // WHEN the alarms are read, THEN the firing one is returned from a filtered query
     expect(await probes.alarmsInAlarm(names)).toEqual(["cutover-dev-api-aaaaaaa-5xx-rate"]);
     expect(inputs).toEqual([expect.objectContaining({ AlarmNames: names, StateValue: "ALARM" })]);
+  });
+});
+
+describe("EcrImages", () => {
+  /** A fake ECR client: one image tagged SHA in cutover/dev/api, and the calls it received. */
+  function fakeEcr(existing: Set<string>) {
+    const calls: { name: string; input: Record<string, unknown> }[] = [];
+    const client = {
+      send: async (command: { constructor: { name: string }; input: Record<string, unknown> }) => {
+        const name = command.constructor.name;
+        calls.push({ name, input: command.input });
+        if (name === "BatchGetImageCommand") {
+          const tag = (command.input.imageIds as { imageTag: string }[])[0].imageTag;
+          return existing.has(tag)
+            ? {
+                images: [
+                  {
+                    imageManifest: `{"manifest":"${tag}"}`,
+                    imageManifestMediaType: "application/vnd.oci.image.manifest.v1+json",
+                  },
+                ],
+              }
+            : { images: [], failures: [{ failureCode: "ImageNotFound" }] };
+        }
+        if (name === "PutImageCommand") {
+          const tag = command.input.imageTag as string;
+          if (existing.has(tag)) {
+            throw Object.assign(new Error("tag exists"), { name: "ImageAlreadyExistsException" });
+          }
+          existing.add(tag);
+          return {};
+        }
+        if (name === "BatchDeleteImageCommand") {
+          existing.delete((command.input.imageIds as { imageTag: string }[])[0].imageTag);
+          return {};
+        }
+        throw new Error(`unexpected ${name}`);
+      },
+    };
+    return { client: client as unknown as ECRClient, calls, existing };
+  }
+
+  const SHA = "3f9c2ab0d1e2f3a4b5c6d7e8f9a0b1c2d3e4f5a6";
+
+  test("pins the SHA's image with the deployed tag, on the same manifest", async () => {
+    const ecr = fakeEcr(new Set([SHA]));
+    const images = new EcrImages(ecr.client, "cutover", "dev");
+    expect(await images.pinImage("api", SHA)).toBe("pinned");
+    const put = ecr.calls.find((c) => c.name === "PutImageCommand")!;
+    expect(put.input).toMatchObject({
+      repositoryName: "cutover/dev/api",
+      imageTag: `deployed-${SHA}`,
+      imageManifest: `{"manifest":"${SHA}"}`,
+    });
+    // A second pin of the same SHA (a re-release) is not an error.
+    expect(await images.pinImage("api", SHA)).toBe("pinned");
+  });
+
+  test("reports a SHA that was never pushed as missing and writes nothing", async () => {
+    const ecr = fakeEcr(new Set());
+    const images = new EcrImages(ecr.client, "cutover", "dev");
+    expect(await images.pinImage("api", SHA)).toBe("missing");
+    expect(ecr.calls.map((c) => c.name)).toEqual(["BatchGetImageCommand"]);
+  });
+
+  test("unpins by deleting only the deployed tag", async () => {
+    const ecr = fakeEcr(new Set([SHA, `deployed-${SHA}`]));
+    await new EcrImages(ecr.client, "cutover", "dev").unpinImage("api", SHA);
+    expect([...ecr.existing]).toEqual([SHA]);
   });
 });

@@ -70,6 +70,8 @@ function stub(options: { storeDown?: boolean; checksPass?: boolean } = {}): Stub
       states.set(service, list);
       return list.length;
     },
+    pinImage: async () => "pinned",
+    unpinImage: async () => undefined,
     history: async (service, limit) =>
       [...(states.get(service) ?? [])]
         .reverse()

@@ -110,6 +110,10 @@ class FakeTarget {
   checks: (sha: string) => CheckResult = () => ({ ok: true, output: "all checks passed" });
   alarm: (sha: string, weight: number) => boolean = () => false;
   storeDown = false;
+  /** Images pushed, `<service>/<sha>`: every SHA unless a test says otherwise. */
+  pushed: (service: string, sha: string) => boolean = () => true;
+  /** Images currently pinned (tagged deployed-<sha>), `<service>/<sha>`. */
+  readonly pinned = new Set<string>();
   /** Runs before each state write: lets a test write behind the release's back. */
   beforeWrite: (service: string) => void = () => undefined;
 
@@ -319,6 +323,14 @@ class FakeTarget {
           const who = this.owner(name);
           return who !== undefined && this.alarm(who.sha, this.weight(who.service, who.sha));
         }),
+      pinImage: async (service, sha) => {
+        if (!this.pushed(service, sha)) return "missing";
+        this.pinned.add(`${service}/${sha}`);
+        return "pinned";
+      },
+      unpinImage: async (service, sha) => {
+        this.pinned.delete(`${service}/${sha}`);
+      },
     };
   }
 }
@@ -1035,5 +1047,41 @@ describe("rollback", () => {
     expect(outcome.liveConfirmed).toBe(false);
     expect(world.state("api").live).toEqual(live(A));
     expect(world.deployed.api.live).toEqual(live(B));
+  });
+});
+
+describe("deployed images are pinned against the repository's lifecycle rules", () => {
+  test("refuses a version whose image was never pushed, before anything changes", async () => {
+    // GIVEN api live on A, and no image pushed for B
+    const t = withLiveA();
+    t.pushed = (_service, sha) => sha !== B;
+    // WHEN B is released
+    const { outcome } = await releaseIn(t, B);
+    // THEN it is refused (exit 2), nothing was written and no update ran
+    expect(exitCode(outcome)).toBe(2);
+    expect(outcome.message).toMatch(/no image of api is tagged .*; push it first/);
+    expect(t.writes).toEqual([]);
+    expect(t.ups).toBe(0);
+  });
+
+  test("pins the new version's image and unpins the versions it retires", async () => {
+    // GIVEN A live with its image pinned, and B pushed
+    const t = withLiveA();
+    t.pinned.add(`api/${A}`);
+    // WHEN B is released keeping no previous version
+    const { outcome } = await releaseIn(t, B, { keep: 0 });
+    // THEN B's image is pinned and A's is not any more
+    expect(exitCode(outcome)).toBe(0);
+    expect([...t.pinned]).toEqual([`api/${B}`]);
+  });
+
+  test("unpins a candidate that failed its checks", async () => {
+    const t = withLiveA();
+    t.pinned.add(`api/${A}`);
+    t.checks = (sha) =>
+      sha === B ? { ok: false, output: "smoke test failed" } : { ok: true, output: "" };
+    const { outcome } = await releaseIn(t, B);
+    expect(exitCode(outcome)).toBe(3);
+    expect([...t.pinned]).toEqual([`api/${A}`]);
   });
 });
