@@ -32,7 +32,9 @@ export function readStackConfig(stack: string, dir = PROJECT_DIR): StackConfig {
   const doc = (parse(fs.readFileSync(file, "utf8")) ?? {}) as { config?: Record<string, unknown> };
   const raw: Record<string, unknown> = {};
   for (const [key, decl] of Object.entries(project.config ?? {})) {
-    if (decl && typeof decl === "object" && "default" in decl) raw[key] = decl.default;
+    // Bare keys belong to the project's namespace, as the CLI reads them.
+    const full = key.includes(":") ? key : `${project.name}:${key}`;
+    if (decl && typeof decl === "object" && "default" in decl) raw[full] = decl.default;
   }
   Object.assign(raw, doc.config ?? {});
   return flattenConfig(raw);
