@@ -3,10 +3,10 @@ import "../engine/fast-start";
 import { spawnSync } from "child_process";
 import * as os from "os";
 import { parseArgs } from "util";
-import { digest } from "../components/naming";
 import { ConfigError } from "../config";
 import { planStack } from "../engine/plan";
 import { PROJECT_DIR } from "../engine/run";
+import { syntheticServices } from "../engine/synthetic";
 
 /**
  * `npm run bench [-- --runs <n>]`: how fast the offline plan is.
@@ -102,29 +102,6 @@ async function evaluate(count: number, versions: number): Promise<string> {
     times.push(Number(process.hrtime.bigint() - start) / 1e6);
   }
   return `${seconds(median(times))}  ${result}`;
-}
-
-/**
- * `cutover:services` and `cutover:releases` for `count` services with `versions` deployed
- * versions each (the first live). Rule blocks are explicit so that no two services collide.
- */
-export function syntheticServices(count: number, versions: number): Record<string, unknown> {
-  const services: Record<string, unknown> = {};
-  const releases: Record<string, unknown> = {};
-  for (let i = 1; i <= count; i++) {
-    const name = `svc-${String(i).padStart(2, "0")}`;
-    services[name] = {
-      port: 8080,
-      healthCheckPath: "/health",
-      cpu: 256,
-      memory: 512,
-      desiredCount: 2,
-      ruleBlock: i,
-    };
-    const shas = Array.from({ length: versions }, (_, v) => digest(`${name}@${v}`, 40));
-    releases[name] = { versions: shas, live: shas[0] };
-  }
-  return { "cutover:services": services, "cutover:releases": releases };
 }
 
 function median(values: number[]): number {

@@ -1,5 +1,6 @@
 import { RecordedResource, unwrapSecrets } from "../engine/mocks";
 import { runStack } from "../engine/run";
+import { syntheticServices } from "../engine/synthetic";
 import { TARGET_TAG } from "../components/tags";
 import { LIMITS } from "../components/naming";
 
@@ -205,23 +206,8 @@ test("stacks differ where the targets should: NAT, task counts, retention", () =
 
 test("a target with 5 services × 2 versions plans, every host with its own rule and target group", async () => {
   // GIVEN the prod stack file with five services, each running two versions
-  const services: Record<string, unknown> = {};
-  const releases: Record<string, unknown> = {};
-  for (const name of ["api", "web", "auth", "search", "billing"]) {
-    services[name] = {
-      port: 8080,
-      healthCheckPath: "/health",
-      cpu: 256,
-      memory: 512,
-      desiredCount: 2,
-    };
-    releases[name] = { versions: [SHA, NEXT], live: NEXT };
-  }
   // WHEN it is planned
-  const { resources } = await runStack({
-    stack: "prod",
-    overrides: { "cutover:services": services, "cutover:releases": releases },
-  });
+  const { resources } = await runStack({ stack: "prod", overrides: syntheticServices(5, 2) });
   // THEN 10 versions, 15 rules (5 live + 10 version hosts), all priorities distinct
   const rules = resources.filter((r) => r.type === "aws:lb/listenerRule:ListenerRule").map(props);
   expect(resources.filter((r) => r.type === "aws:lb/targetGroup:TargetGroup")).toHaveLength(10);
